@@ -1,0 +1,46 @@
+# Tributary — see README.md. Every target installs what it needs.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/tributary
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/tributary-io/tributary/worker.Commit=$(VERSION)
+
+.PHONY: all build test test-unit services-up services-down services-status fmt lint vet clean deps
+
+all: build
+
+deps:
+	$(GO) mod download
+
+build: deps
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tributary
+
+# Installs and starts Kafka, Mosquitto and Elasticsearch on loopback (cached
+# outside the checkout), runs every test against them, and stops what it started.
+test: deps
+	bash scripts/test.sh
+
+# Tests that need no service (integration tests skip).
+test-unit:
+	$(GO) test -count=1 ./...
+
+services-up:
+	bash scripts/services.sh up
+
+services-down:
+	bash scripts/services.sh down
+
+services-status:
+	bash scripts/services.sh status
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet ./...
+
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin
