@@ -312,7 +312,7 @@ func (d *ConfigDef) Validate(raw map[string]string) []ConfigValue {
 // nearest returns a declared key within edit distance 2 of name, for
 // "did you mean" errors; keys with a different prefix never match.
 func (d *ConfigDef) nearest(name string) string {
-	if len(name) < 6 {
+	if len(name) < 5 { // short keys are too often legitimately close
 		return ""
 	}
 	best, bestDist := "", 3
