@@ -194,6 +194,10 @@ func (r *sinkRunner) start(ctx context.Context) error {
 		"partition.assignment.strategy": "cooperative-sticky",
 		// Bounds librdkafka's prefetch buffer so memory stays flat when the sink is slow.
 		"queued.max.messages.kbytes": 16384,
+		// A dead worker's partitions move after 10 s (Kafka Connect's worker
+		// default) instead of librdkafka's 45 s.
+		"session.timeout.ms":    10000,
+		"heartbeat.interval.ms": 3000,
 	}
 	for k := range base {
 		delete(extra, k)
