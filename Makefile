@@ -5,7 +5,7 @@ BIN   := bin/tributary
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/tributary-io/tributary/worker.Commit=$(VERSION)
 
-.PHONY: all build test test-unit services-up services-down services-status fmt lint vet clean deps
+.PHONY: all build test test-unit services-up services-down services-status fmt lint vet clean deps models
 
 all: build
 
@@ -23,6 +23,10 @@ test: deps
 # Tests that need no service (integration tests skip).
 test-unit:
 	$(GO) test -count=1 ./...
+
+# Retrains the shipped anomaly models (seeded; byte-identical output).
+models:
+	PY=$$(bash models/setup_venv.sh) && $$PY models/train.py && $$PY models/make_testdata.py
 
 services-up:
 	bash scripts/services.sh up

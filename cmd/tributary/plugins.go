@@ -8,4 +8,5 @@ import (
 	_ "github.com/tributary-io/tributary/connectors/mqtt"
 	_ "github.com/tributary-io/tributary/converters"
 	_ "github.com/tributary-io/tributary/transforms"
+	_ "github.com/tributary-io/tributary/transforms/anomaly"
 )
