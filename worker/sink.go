@@ -341,9 +341,8 @@ func (r *sinkRunner) loop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if len(batch) == 0 {
-			continue
-		}
+		// Like Kafka Connect, put is called even with nothing new: a task
+		// that paused its partitions resumes them from there.
 		if err := r.deliver(ctx, batch); err != nil {
 			return err
 		}
@@ -457,13 +456,13 @@ func (r *sinkRunner) deliver(ctx context.Context, batch []*kafka.Message) error 
 			out = append(out, res.Record)
 		}
 	}
-	r.updateLag(batch)
-	if len(out) > 0 {
-		if err := r.put(ctx, out); err != nil {
-			return err
-		}
-		r.send.Add(float64(len(out)))
+	if len(batch) > 0 {
+		r.updateLag(batch)
 	}
+	if err := r.put(ctx, out); err != nil {
+		return err
+	}
+	r.send.Add(float64(len(out)))
 	r.reqMu.Lock()
 	for _, m := range batch {
 		tp := connect.TopicPartition{Topic: *m.TopicPartition.Topic, Partition: m.TopicPartition.Partition}

@@ -170,9 +170,10 @@ func produce(t *testing.T, bootstrap, topic string, values []string) {
 	}
 }
 
-// consumeAll reads a topic from the beginning until want values arrived or
-// the timeout passes, with an independent consumer group.
-func consumeAll(t *testing.T, bootstrap, topic string, want int, timeout time.Duration) []*kafka.Message {
+// consumeUntil reads a topic from the beginning with an independent
+// consumer group until done says so or the timeout passes; done is called
+// after every message read, so it should do constant work per call.
+func consumeUntil(t *testing.T, bootstrap, topic string, timeout time.Duration, done func([]*kafka.Message) bool) []*kafka.Message {
 	t.Helper()
 	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": bootstrap, "group.id": uniq("e2e-check"),
 		"auto.offset.reset": "earliest", "enable.auto.commit": false})
@@ -185,13 +186,26 @@ func consumeAll(t *testing.T, bootstrap, topic string, want int, timeout time.Du
 	}
 	var out []*kafka.Message
 	deadline := time.Now().Add(timeout)
-	for len(out) < want && time.Now().Before(deadline) {
+	for time.Now().Before(deadline) {
 		m, err := c.ReadMessage(500 * time.Millisecond)
-		if err == nil {
-			out = append(out, m)
+		if err != nil {
+			continue
+		}
+		out = append(out, m)
+		if done(out) {
+			break
 		}
 	}
 	return out
+}
+
+// distinctValues counts different message values.
+func distinctValues(msgs []*kafka.Message) int {
+	seen := make(map[string]struct{}, len(msgs))
+	for _, m := range msgs {
+		seen[string(m.Value)] = struct{}{}
+	}
+	return len(seen)
 }
 
 func lines(t *testing.T, path string) []string {
