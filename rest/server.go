@@ -29,8 +29,9 @@ const maxBody = 4 << 20
 type Options struct {
 	Herder   Herder
 	Registry *connect.Registry
-	Metrics  *prometheus.Registry // nil: no /metrics
-	Levels   *logging.Levels      // nil: /admin/loggers answers 404
+	Metrics  *prometheus.Registry  // nil: no /metrics
+	Levels   *logging.Levels       // nil: /admin/loggers answers 404
+	Resolver worker.ConfigResolver // config provider references in validation; may be nil
 	Log      *slog.Logger
 }
 
@@ -89,9 +90,6 @@ func New(opts Options) *Server {
 
 // Handler returns the http.Handler to serve.
 func (s *Server) Handler() http.Handler { return s.engine }
-
-// Use adds middleware in front of every route (auth, CORS, …); call before serving.
-func (s *Server) Use(mw ...gin.HandlerFunc) { s.engine.Use(mw...) }
 
 // errorBody is Kafka Connect's error shape.
 type errorBody struct {
@@ -602,7 +600,7 @@ func (s *Server) validate(c *gin.Context) {
 	} else {
 		cfg[worker.ConnectorClassConfig] = p.Class
 	}
-	infos, _ := worker.ValidateConnectorConfig(s.opts.Registry, cfg)
+	infos, _ := worker.ValidateConnectorConfig(s.opts.Registry, cfg, worker.WithResolver(s.opts.Resolver))
 	c.JSON(http.StatusOK, infos)
 }
 

@@ -275,7 +275,15 @@ func KeyInfos(def *connect.ConfigDef) []ConfigKeyInfo {
 
 // ValidateConnectorConfig answers PUT /connector-plugins/{p}/config/validate
 // and guards every create and update.
-func ValidateConnectorConfig(reg *connect.Registry, raw map[string]string) (ConfigInfos, *ConnectorDef) {
+func ValidateConnectorConfig(reg *connect.Registry, raw map[string]string, opts ...ValidateOption) (ConfigInfos, *ConnectorDef) {
+	var o validateOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return validateResolved(reg, raw, o.resolver)
+}
+
+func validateRaw(reg *connect.Registry, raw map[string]string) (ConfigInfos, *ConnectorDef) {
 	cd, err := ResolveConnectorDef(reg, raw)
 	if err != nil {
 		def := baseConnectorDef(connect.KindSource)

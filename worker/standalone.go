@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/tributary-io/tributary/configprovider"
 	"github.com/tributary-io/tributary/connect"
 )
 
@@ -47,9 +48,14 @@ func NewStandalone(cfg *Config, reg *connect.Registry, workerID string, log *slo
 	if err != nil {
 		return nil, err
 	}
+	resolver, err := configprovider.New(cfg.Props)
+	if err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
 	h := &Standalone{log: log, configs: map[string]map[string]string{},
 		targets: map[string]TargetState{}, taskConfigs: map[string][]map[string]string{}}
 	h.w = NewWorker(workerID, cfg, reg, offsets, nil, log)
+	h.w.SetConfigResolver(resolver)
 	if h.admin, err = h.w.newAdmin(); err != nil {
 		return nil, err
 	}
@@ -209,11 +215,11 @@ func (h *Standalone) TaskStatus(_ context.Context, id ConnectorTaskID) (TaskStat
 
 // ValidateForWrite checks a config before create or update; the error is a
 // 400 listing every field error, as Kafka Connect's.
-func ValidateForWrite(reg *connect.Registry, name string, raw map[string]string) error {
+func ValidateForWrite(reg *connect.Registry, name string, raw map[string]string, opts ...ValidateOption) error {
 	if raw[NameConfig] != "" && raw[NameConfig] != name {
 		return BadRequest("Connector name configuration (%s) doesn't match connector name in the URL (%s)", raw[NameConfig], name)
 	}
-	infos, _ := ValidateConnectorConfig(reg, raw)
+	infos, _ := ValidateConnectorConfig(reg, raw, opts...)
 	if infos.ErrorCount > 0 {
 		errs := infos.FieldErrors()
 		return BadRequest("Connector configuration is invalid and contains the following %d error(s):\n%s\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`",
@@ -229,7 +235,7 @@ func (h *Standalone) CreateConnector(_ context.Context, name string, raw map[str
 		raw = map[string]string{}
 	}
 	raw[NameConfig] = name
-	if err := ValidateForWrite(h.w.reg, name, raw); err != nil {
+	if err := ValidateForWrite(h.w.reg, name, raw, WithResolver(h.w.resolver)); err != nil {
 		return ConnectorInfo{}, err
 	}
 	h.mu.Lock()
@@ -255,7 +261,7 @@ func (h *Standalone) PutConnectorConfig(_ context.Context, name string, raw map[
 	if raw[NameConfig] == "" {
 		raw[NameConfig] = name
 	}
-	if err := ValidateForWrite(h.w.reg, name, raw); err != nil {
+	if err := ValidateForWrite(h.w.reg, name, raw, WithResolver(h.w.resolver)); err != nil {
 		return ConnectorInfo{}, false, err
 	}
 	h.mu.Lock()

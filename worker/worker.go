@@ -28,13 +28,14 @@ type StatusListener interface {
 // Worker runs connectors and tasks in this process. Herders decide what
 // runs where; the worker only executes.
 type Worker struct {
-	ID      string
-	cfg     *Config
-	reg     *connect.Registry
-	offsets OffsetStore
-	status  StatusListener
-	log     *slog.Logger
-	Metrics *Metrics
+	ID       string
+	cfg      *Config
+	reg      *connect.Registry
+	offsets  OffsetStore
+	status   StatusListener
+	log      *slog.Logger
+	Metrics  *Metrics
+	resolver ConfigResolver
 
 	mu         sync.Mutex
 	connectors map[string]*connectorRunner
@@ -105,7 +106,13 @@ func (c *connectorContext) Logger() *slog.Logger { return c.log }
 func (w *Worker) StartConnector(name string, raw map[string]string, target TargetState, onReconf func()) error {
 	w.StopConnector(name)
 	w.Metrics.ConnectorStartupAttempts.Inc()
-	cd, cfg, err := w.parseConnector(raw)
+	resolved, err := w.resolve(raw)
+	if err != nil {
+		w.Metrics.ConnectorStartupFailures.Inc()
+		w.status.ConnectorState(name, StateInfo{State: StateFailed, WorkerID: w.ID, Trace: trace(err)})
+		return err
+	}
+	cd, cfg, err := w.parseConnector(resolved)
 	if err != nil {
 		w.Metrics.ConnectorStartupFailures.Inc()
 		w.status.ConnectorState(name, StateInfo{State: StateFailed, WorkerID: w.ID, Trace: trace(err)})
@@ -183,7 +190,7 @@ func (w *Worker) TaskConfigs(name string, connRaw map[string]string) ([]map[stri
 		maps.Copy(m, tc)
 		out[i] = m
 	}
-	return out, nil
+	return unresolveTaskConfigs(connRaw, out), nil
 }
 
 // StopConnector stops a connector if it runs here.
@@ -251,7 +258,11 @@ func (w *Worker) StartTask(id ConnectorTaskID, taskRaw map[string]string, target
 		w.status.TaskState(id, StateInfo{State: StateFailed, WorkerID: w.ID, Trace: trace(err)})
 		return err
 	}
-	cd, cfg, err := w.parseConnector(taskRaw)
+	resolved, err := w.resolve(taskRaw)
+	if err != nil {
+		return fail(err)
+	}
+	cd, cfg, err := w.parseConnector(resolved)
 	if err != nil {
 		return fail(err)
 	}

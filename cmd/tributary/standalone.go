@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/logging"
 	"github.com/tributary-io/tributary/rest"
+	"github.com/tributary-io/tributary/rest/security"
 	"github.com/tributary-io/tributary/worker"
 )
 
@@ -70,6 +72,11 @@ func runStandalone(args []string) int {
 		}
 		connectors = append(connectors, cf)
 	}
+	sec, err := security.New(cfg.Props, levels.Named(out, "tributary.rest.security"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tributary: worker config:", err)
+		return 1
+	}
 	lis, workerID, err := listen(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tributary:", err)
@@ -81,8 +88,8 @@ func runStandalone(args []string) int {
 		return 1
 	}
 	srv := rest.New(rest.Options{Herder: h, Registry: connect.Default, Metrics: h.Worker().Metrics.Registry, Levels: levels,
-		Log: levels.Named(out, "tributary.rest")})
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		Resolver: h.Worker().Resolver(), Log: levels.Named(out, "tributary.rest")})
+	httpSrv := &http.Server{Handler: sec.Wrap(srv.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(lis) }()
 
@@ -132,6 +139,14 @@ func listen(cfg *worker.Config) (net.Listener, string, error) {
 	lis, err := net.Listen("tcp", u.Host)
 	if err != nil {
 		return nil, "", fmt.Errorf("listening on %s: %w", u.Host, err)
+	}
+	if u.Scheme == "https" {
+		tc, err := security.TLSConfig(cfg.Props)
+		if err != nil {
+			lis.Close()
+			return nil, "", fmt.Errorf("https listener: %w", err)
+		}
+		lis = tls.NewListener(lis, tc)
 	}
 	host, port, _ := net.SplitHostPort(lis.Addr().String())
 	if h := cfg.String("rest.advertised.host.name"); h != "" {

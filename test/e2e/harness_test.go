@@ -86,6 +86,12 @@ func writeFile(t *testing.T, path, content string) string {
 
 func startWorker(t *testing.T, port int, args ...string) *process {
 	t.Helper()
+	return startWorkerWith(t, http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d", port), args...)
+}
+
+// startWorkerWith starts a worker and waits until base/health answers 200.
+func startWorkerWith(t *testing.T, client *http.Client, base string, args ...string) *process {
+	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
@@ -93,12 +99,12 @@ func startWorker(t *testing.T, port int, args ...string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, log: &log, done: make(chan struct{}), url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	p := &process{cmd: cmd, log: &log, done: make(chan struct{}), url: base}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() { p.kill(); p.dumpOnFailure(t) })
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		res, err := http.Get(p.url + "/health")
+		res, err := client.Get(p.url + "/health")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
