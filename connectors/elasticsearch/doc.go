@@ -245,13 +245,25 @@ func jsonValue(v any) any {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil
 		}
-		return x
+		return floatNumber(x, 64)
 	case float32:
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return nil
 		}
-		return x
+		return floatNumber(float64(x), 32)
 	default:
 		return v
 	}
+}
+
+// floatNumber writes a float with a decimal point (32.0, not 32): with
+// dynamic mapping, Elasticsearch maps a field by its first value, and a
+// reading that happens to be whole would make the field a long that rejects
+// every later fraction.
+func floatNumber(f float64, bits int) json.Number {
+	s := strconv.FormatFloat(f, 'g', -1, bits)
+	if !strings.ContainsAny(s, ".eE") {
+		s += ".0"
+	}
+	return json.Number(s)
 }
