@@ -11,6 +11,8 @@ import (
 type converters struct {
 	key, value connect.Converter
 	header     connect.HeaderConverter
+	// Plugin classes, as error headers and traces name them.
+	keyClass, valueClass, headerClass string
 }
 
 // newConverters builds the converters of a connector: the connector's own
@@ -28,7 +30,8 @@ func (w *Worker) newConverters(cfg connect.Config) (*converters, error) {
 		key   string
 		isKey bool
 		dst   *connect.Converter
-	}{{KeyConverterConfig, true, &c.key}, {ValueConverterConfig, false, &c.value}} {
+		class *string
+	}{{KeyConverterConfig, true, &c.key, &c.keyClass}, {ValueConverterConfig, false, &c.value, &c.valueClass}} {
 		class, props := source(spec.key)
 		p, err := w.reg.Lookup(class, connect.KindConverter)
 		if err != nil {
@@ -45,7 +48,7 @@ func (w *Worker) newConverters(cfg connect.Config) (*converters, error) {
 		if err := conv.Configure(pc, spec.isKey); err != nil {
 			return nil, fmt.Errorf("%s: configuring %s: %w", spec.key, class, err)
 		}
-		*spec.dst = conv
+		*spec.dst, *spec.class = conv, p.Class
 	}
 	class, props := source(HeaderConverterConfig)
 	p, err := w.reg.Lookup(class, connect.KindHeaderConverter)
@@ -63,7 +66,7 @@ func (w *Worker) newConverters(cfg connect.Config) (*converters, error) {
 	if err := hc.Configure(pc); err != nil {
 		return nil, fmt.Errorf("%s: configuring %s: %w", HeaderConverterConfig, class, err)
 	}
-	c.header = hc
+	c.header, c.headerClass = hc, p.Class
 	return &c, nil
 }
 

@@ -572,14 +572,14 @@ func (r *sinkRunner) toRecord(ctx context.Context, m *kafka.Message) (*connect.R
 	var stage Stage
 	var class string
 	if rec.KeySchema, rec.Key, err = r.conv.key.ToConnect(topic, m.Key); err != nil {
-		stage, class, err = StageKeyConverter, fmt.Sprintf("%T", r.conv.key), fmt.Errorf("converting key: %w", err)
+		stage, class, err = StageKeyConverter, r.conv.keyClass, fmt.Errorf("converting key: %w", err)
 	} else if rec.ValueSchema, rec.Value, err = r.conv.value.ToConnect(topic, m.Value); err != nil {
-		stage, class, err = StageValueConverter, fmt.Sprintf("%T", r.conv.value), fmt.Errorf("converting value: %w", err)
+		stage, class, err = StageValueConverter, r.conv.valueClass, fmt.Errorf("converting value: %w", err)
 	} else {
 		for _, h := range m.Headers {
 			s, v, herr := r.conv.header.ToHeader(topic, h.Key, h.Value)
 			if herr != nil {
-				stage, class, err = StageHeaderConverter, fmt.Sprintf("%T", r.conv.header), fmt.Errorf("converting header %s: %w", h.Key, herr)
+				stage, class, err = StageHeaderConverter, r.conv.headerClass, fmt.Errorf("converting header %s: %w", h.Key, herr)
 				break
 			}
 			rec.Headers = append(rec.Headers, connect.Header{Key: h.Key, Schema: s, Value: v})

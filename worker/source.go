@@ -351,11 +351,11 @@ func (r *sourceRunner) produce(ctx context.Context, fl *inflight, rec *connect.R
 	}
 	key, err := r.conv.key.FromConnect(topic, rec.KeySchema, rec.Key)
 	if err != nil {
-		return fail(StageKeyConverter, fmt.Sprintf("%T", r.conv.key), fmt.Errorf("converting key: %w", err))
+		return fail(StageKeyConverter, r.conv.keyClass, fmt.Errorf("converting key: %w", err))
 	}
 	value, err := r.conv.value.FromConnect(topic, rec.ValueSchema, rec.Value)
 	if err != nil {
-		return fail(StageValueConverter, fmt.Sprintf("%T", r.conv.value), fmt.Errorf("converting value: %w", err))
+		return fail(StageValueConverter, r.conv.valueClass, fmt.Errorf("converting value: %w", err))
 	}
 	fl.key, fl.value = key, value
 	msg := &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny}, Key: key, Value: value, Opaque: fl}
@@ -368,7 +368,7 @@ func (r *sourceRunner) produce(ctx context.Context, fl *inflight, rec *connect.R
 	for _, h := range rec.Headers {
 		b, err := r.conv.header.FromHeader(topic, h.Key, h.Schema, h.Value)
 		if err != nil {
-			return fail(StageHeaderConverter, fmt.Sprintf("%T", r.conv.header), fmt.Errorf("converting header %s: %w", h.Key, err))
+			return fail(StageHeaderConverter, r.conv.headerClass, fmt.Errorf("converting header %s: %w", h.Key, err))
 		}
 		msg.Headers = append(msg.Headers, kafka.Header{Key: h.Key, Value: b})
 	}
