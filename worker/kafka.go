@@ -37,6 +37,9 @@ var producerDefaults = map[string]any{
 	// worker without bound; the runtime bounds in-flight records itself.
 	"queue.buffering.max.kbytes": 65536,
 	"go.delivery.report.fields":  "none",
+	// librdkafka's default (1,000,000) is below the broker's default
+	// message.max.bytes (1,048,588): a record the broker would take failed.
+	"message.max.bytes": 1048588,
 }
 
 func (w *Worker) newProducer(clientID string, overrides map[string]string) (*kafka.Producer, error) {

@@ -84,6 +84,10 @@ func credentialsPath(file string, extensions []string, jaas, kafkaOpts string) (
 // AuthEnabled reports whether basic authentication is on.
 func (s *Security) AuthEnabled() bool { return s.auth != nil }
 
+// SigningEnabled reports whether an inter.worker.key is set, i.e. whether
+// a request claiming to come from another worker must carry a signature.
+func (s *Security) SigningEnabled() bool { return s.key != nil }
+
 // Sign signs a request this worker forwards to another one; without an
 // inter.worker.key it does nothing. Forward the client's Authorization
 // header too: the receiver still authenticates the user.

@@ -200,7 +200,7 @@ func (h *Herder) CreateConnector(ctx context.Context, name string, raw map[strin
 		raw = map[string]string{}
 	}
 	raw[worker.NameConfig] = name
-	if err := worker.ValidateForWrite(h.reg, name, raw); err != nil {
+	if err := worker.ValidateForWrite(h.reg, name, raw, worker.WithResolver(h.w.Resolver())); err != nil {
 		return worker.ConnectorInfo{}, err
 	}
 	release, err := h.leaderOp(ctx)
@@ -230,7 +230,7 @@ func (h *Herder) PutConnectorConfig(ctx context.Context, name string, raw map[st
 	if raw[worker.NameConfig] == "" {
 		raw[worker.NameConfig] = name
 	}
-	if err := worker.ValidateForWrite(h.reg, name, raw); err != nil {
+	if err := worker.ValidateForWrite(h.reg, name, raw, worker.WithResolver(h.w.Resolver())); err != nil {
 		return worker.ConnectorInfo{}, false, err
 	}
 	release, err := h.leaderOp(ctx)

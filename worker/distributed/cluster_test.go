@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -328,5 +327,3 @@ func spreadConfig(topic string, tasks, count int) map[string]any {
 	return map[string]any{"connector.class": "test.SpreadSourceConnector", "topic": topic,
 		"tasks.max": strconv.Itoa(tasks), "count": strconv.Itoa(count)}
 }
-
-var errNotYet = errors.New("not yet")

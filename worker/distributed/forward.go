@@ -36,6 +36,13 @@ func (h *Herder) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if r.Header.Get(ForwardedHeader) != "" && h.trustForwarded != nil && !h.trustForwarded(r) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error_code": http.StatusForbidden,
+				"message": "request claims to be forwarded by a worker but carries no valid worker signature"})
+			return
+		}
 		if !known || r.Header.Get(ForwardedHeader) != "" {
 			writeConflict(w)
 			return
@@ -49,8 +56,13 @@ func (h *Herder) Handler(next http.Handler) http.Handler {
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
 				pr.Out.Header.Set(ForwardedHeader, h.id)
+				if h.sign != nil {
+					if err := h.sign(pr.Out); err != nil {
+						h.log.Warn("signing a forwarded request failed", "error", err)
+					}
+				}
 			},
-			Transport: forwardTransport,
+			Transport: h.transport,
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 				// The leader went away mid-request: the cluster is rebalancing.
 				h.log.Warn("forwarding to the leader failed", "leader", base, "path", r.URL.Path, "error", err)

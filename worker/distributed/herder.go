@@ -2,7 +2,9 @@ package distributed
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"github.com/tributary-io/tributary/configprovider"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -35,10 +37,21 @@ type Options struct {
 	// URL is the advertised base URL other workers forward writes to.
 	URL string
 	Log *slog.Logger
+	// Sign, when set, signs requests forwarded to the leader.
+	Sign func(*http.Request) error
+	// TrustForwarded, when set, says whether a request marked as forwarded
+	// really came from a worker (a valid signature); others are refused.
+	TrustForwarded func(*http.Request) bool
+	// ClientTLS is used to reach other workers over https.
+	ClientTLS *tls.Config
 }
 
 // Herder is the distributed herder: it implements rest.Herder.
 type Herder struct {
+	sign           func(*http.Request) error
+	trustForwarded func(*http.Request) bool
+	transport      *http.Transport
+
 	cfg      *Config
 	reg      *connect.Registry
 	id, url  string
@@ -107,8 +120,15 @@ func New(opts Options) (*Herder, error) {
 		waiting: map[worker.ConnectorTaskID]time.Time{}, missingSince: map[string]time.Time{}}
 	h.offsets = newOffsetStore(30 * time.Second)
 	h.w = worker.NewWorker(opts.WorkerID, cfg.Config, opts.Registry, h.offsets, h, opts.Log)
+	resolver, err := configprovider.New(cfg.Props)
+	if err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
+	h.w.SetConfigResolver(resolver)
+	h.sign, h.trustForwarded = opts.Sign, opts.TrustForwarded
+	h.transport = forwardTransport.Clone()
+	h.transport.TLSClientConfig = opts.ClientTLS
 	h.statuses = newStatusView(h.w.Metrics)
-	var err error
 	h.admin, err = kafka.NewAdminClient(worker.KafkaConfigMap(cfg.ClientConfig("admin", nil),
 		map[string]any{"go.logs.channel.enable": nil, "log_level": 2}))
 	if err != nil {

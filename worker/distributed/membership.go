@@ -237,17 +237,16 @@ func (h *Herder) lead(ctx context.Context, members []groupMember) error {
 		return nil
 	}
 	epoch := prev.Epoch + 1
-	owner := func(w string) string { return w }
 	var recs []record
 	for w, a := range next {
 		for _, c := range a.Connectors {
 			if slices.Contains(lostConns, c) {
-				recs = append(recs, statusRecord(statusConnPrefix+c, statusValue{State: worker.StateUnassigned, WorkerID: owner(w), Generation: epoch}))
+				recs = append(recs, statusRecord(statusConnPrefix+c, statusValue{State: worker.StateUnassigned, WorkerID: w, Generation: epoch}))
 			}
 		}
 		for _, t := range a.Tasks {
 			if slices.Contains(lostTasks, t) {
-				recs = append(recs, statusRecord(taskKey(statusTaskPrefix, t), statusValue{State: worker.StateUnassigned, WorkerID: owner(w), Generation: epoch}))
+				recs = append(recs, statusRecord(taskKey(statusTaskPrefix, t), statusValue{State: worker.StateUnassigned, WorkerID: w, Generation: epoch}))
 			}
 		}
 	}
