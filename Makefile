@@ -5,7 +5,7 @@ BIN   := bin/tributary
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/tributary-io/tributary/worker.Commit=$(VERSION)
 
-.PHONY: all build test test-unit services-up services-down services-status fmt lint vet clean deps models
+.PHONY: all build test test-unit services-up services-down services-status fmt lint vet clean deps models test-faults
 
 all: build
 
@@ -19,6 +19,11 @@ build: deps
 # outside the checkout), runs every test against them, and stops what it started.
 test: deps
 	bash scripts/test.sh
+
+# Only the fault-injection suite: restarts Kafka, Mosquitto and Elasticsearch,
+# stops ES for 60 s and SIGKILLs a worker mid-stream, then checks exact counts.
+test-faults: deps
+	bash scripts/test-faults.sh
 
 # Tests that need no service (integration tests skip).
 test-unit:

@@ -117,6 +117,15 @@ func (s *Server) fail(c *gin.Context, err error) {
 	abort(c, http.StatusInternalServerError, err.Error())
 }
 
+// reply answers 200 with v, or the error.
+func (s *Server) reply(c *gin.Context, v any, err error) {
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
 func (s *Server) recover(c *gin.Context) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -153,6 +162,21 @@ func decode(c *gin.Context, v any) bool {
 		return false
 	}
 	return true
+}
+
+// decodeConfig reads a JSON object body as a connector config (or, with
+// allowNull, a patch whose null values remove keys).
+func decodeConfig(c *gin.Context, allowNull bool) (map[string]string, map[string]*string, bool) {
+	var body map[string]any
+	if !decode(c, &body) {
+		return nil, nil, false
+	}
+	cfg, patch, err := configMap(body, allowNull)
+	if err != nil {
+		abort(c, http.StatusBadRequest, err.Error())
+		return nil, nil, false
+	}
+	return cfg, patch, true
 }
 
 // configMap turns a JSON object into a connector config. Numbers and
@@ -311,11 +335,7 @@ func location(c *gin.Context, path string) string {
 
 func (s *Server) getConnector(c *gin.Context) {
 	info, err := s.opts.Herder.ConnectorInfo(c, c.Param("connector"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, info)
+	s.reply(c, info, err)
 }
 
 func (s *Server) deleteConnector(c *gin.Context) {
@@ -328,21 +348,12 @@ func (s *Server) deleteConnector(c *gin.Context) {
 
 func (s *Server) getConfig(c *gin.Context) {
 	cfg, err := s.opts.Herder.ConnectorConfig(c, c.Param("connector"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, cfg)
+	s.reply(c, cfg, err)
 }
 
 func (s *Server) putConfig(c *gin.Context) {
-	var body map[string]any
-	if !decode(c, &body) {
-		return
-	}
-	cfg, _, err := configMap(body, false)
-	if err != nil {
-		abort(c, http.StatusBadRequest, err.Error())
+	cfg, _, ok := decodeConfig(c, false)
+	if !ok {
 		return
 	}
 	name := c.Param("connector")
@@ -364,39 +375,22 @@ func (s *Server) putConfig(c *gin.Context) {
 }
 
 func (s *Server) patchConfig(c *gin.Context) {
-	var body map[string]any
-	if !decode(c, &body) {
-		return
-	}
-	_, patch, err := configMap(body, true)
-	if err != nil {
-		abort(c, http.StatusBadRequest, err.Error())
+	_, patch, ok := decodeConfig(c, true)
+	if !ok {
 		return
 	}
 	info, err := s.opts.Herder.PatchConnectorConfig(c, c.Param("connector"), patch)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, info)
+	s.reply(c, info, err)
 }
 
 func (s *Server) getStatus(c *gin.Context) {
 	st, err := s.opts.Herder.ConnectorStatus(c, c.Param("connector"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, st)
+	s.reply(c, st, err)
 }
 
 func (s *Server) getTasks(c *gin.Context) {
 	tasks, err := s.opts.Herder.TaskConfigs(c, c.Param("connector"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, tasks)
+	s.reply(c, tasks, err)
 }
 
 func taskID(c *gin.Context) (worker.ConnectorTaskID, bool) {
@@ -414,11 +408,7 @@ func (s *Server) getTaskStatus(c *gin.Context) {
 		return
 	}
 	st, err := s.opts.Herder.TaskStatus(c, id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, st)
+	s.reply(c, st, err)
 }
 
 func (s *Server) restartTask(c *gin.Context) {
@@ -492,11 +482,7 @@ func (s *Server) getTopics(c *gin.Context) {
 
 func (s *Server) getOffsets(c *gin.Context) {
 	offs, err := s.opts.Herder.Offsets(c, c.Param("connector"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, offs)
+	s.reply(c, offs, err)
 }
 
 func (s *Server) alterOffsets(c *gin.Context) {
@@ -582,13 +568,8 @@ func (s *Server) validate(c *gin.Context) {
 		abort(c, http.StatusNotFound, err.Error())
 		return
 	}
-	var body map[string]any
-	if !decode(c, &body) {
-		return
-	}
-	cfg, _, err := configMap(body, false)
-	if err != nil {
-		abort(c, http.StatusBadRequest, err.Error())
+	cfg, _, ok := decodeConfig(c, false)
+	if !ok {
 		return
 	}
 	if cls, ok := cfg[worker.ConnectorClassConfig]; ok {

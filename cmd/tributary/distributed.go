@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/rest"
@@ -79,33 +74,6 @@ func runDistributed(args []string) int {
 	srv := rest.New(rest.Options{Herder: h, Registry: connect.Default, Metrics: h.Worker().Metrics.Registry, Levels: levels,
 		Resolver: h.Worker().Resolver(), Log: levels.Named(out, "tributary.rest")})
 	// Security first (CORS, signatures, auth), then forwarding to the leader.
-	httpSrv := &http.Server{Handler: sec.Wrap(h.Handler(srv.Handler())), ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(lis) }()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err = h.Start(startCtx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "tributary: starting distributed worker:", err)
-		_ = httpSrv.Close()
-		h.Stop()
-		return 1
-	}
-	log.Info("worker started", "rest", lis.Addr().String(), "worker_id", workerID, "group", cfg.String(worker.GroupIDConfig))
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			log.Error("REST server failed", "error", err)
-		}
-	}
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = httpSrv.Shutdown(shutCtx)
-	h.Stop()
-	return 0
+	return serveWorker(log, lis, sec.Wrap(h.Handler(srv.Handler())), h, nil,
+		"worker_id", workerID, "group", cfg.String(worker.GroupIDConfig))
 }

@@ -4,18 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/tributary-io/tributary/connect"
 	"github.com/tributary-io/tributary/logging"
@@ -89,43 +84,14 @@ func runStandalone(args []string) int {
 	}
 	srv := rest.New(rest.Options{Herder: h, Registry: connect.Default, Metrics: h.Worker().Metrics.Registry, Levels: levels,
 		Resolver: h.Worker().Resolver(), Log: levels.Named(out, "tributary.rest")})
-	httpSrv := &http.Server{Handler: sec.Wrap(srv.Handler()), ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(lis) }()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err = h.Start(startCtx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "tributary: connecting to kafka:", err)
-		_ = httpSrv.Close()
-		h.Stop()
-		return 1
-	}
-	log.Info("worker started", "rest", lis.Addr().String(), "worker_id", workerID)
-	for _, cf := range connectors {
-		if _, err := h.CreateConnector(ctx, cf.name, cf.config, worker.TargetRunning); err != nil {
-			fmt.Fprintf(os.Stderr, "tributary: creating connector %s from %s: %v\n", cf.name, cf.path, err)
-			_ = httpSrv.Close()
-			h.Stop()
-			return 1
+	return serveWorker(log, lis, sec.Wrap(srv.Handler()), h, func(ctx context.Context) error {
+		for _, cf := range connectors {
+			if _, err := h.CreateConnector(ctx, cf.name, cf.config, worker.TargetRunning); err != nil {
+				return fmt.Errorf("creating connector %s from %s: %w", cf.name, cf.path, err)
+			}
 		}
-	}
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			log.Error("REST server failed", "error", err)
-		}
-	}
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = httpSrv.Shutdown(shutCtx)
-	h.Stop()
-	return 0
+		return nil
+	}, "worker_id", workerID)
 }
 
 // listen opens the first listener and returns the worker id other workers

@@ -18,14 +18,7 @@ func TestKafkaConnectChainThroughRealConnector(t *testing.T) {
 	bootstrap, broker := testenv.Kafka(t), testenv.MQTT(t)
 	id := uniq("chain")
 	dir := t.TempDir()
-	port := freePort(t)
-	props := writeFile(t, filepath.Join(dir, "worker.properties"), fmt.Sprintf(`bootstrap.servers=%s
-listeners=http://127.0.0.1:%d
-key.converter=org.apache.kafka.connect.storage.StringConverter
-value.converter=org.apache.kafka.connect.json.JsonConverter
-value.converter.schemas.enable=false
-offset.storage.file.filename=%s
-`, bootstrap, port, filepath.Join(dir, "offsets.json")))
+	props, port := standaloneConfig(t, bootstrap, jsonValues)
 	connector := writeFile(t, filepath.Join(dir, "chain.properties"), fmt.Sprintf(`name=%[1]s
 connector.class=io.confluent.connect.mqtt.MqttSourceConnector
 mqtt.server.uri=%[2]s

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,16 +12,7 @@ import (
 
 func esSinkWorker(t *testing.T, bootstrap string) *process {
 	t.Helper()
-	dir := t.TempDir()
-	port := freePort(t)
-	props := writeFile(t, filepath.Join(dir, "worker.properties"), fmt.Sprintf(`bootstrap.servers=%s
-listeners=http://127.0.0.1:%d
-key.converter=org.apache.kafka.connect.storage.StringConverter
-value.converter=org.apache.kafka.connect.json.JsonConverter
-value.converter.schemas.enable=false
-offset.storage.file.filename=%s
-offset.flush.interval.ms=500
-`, bootstrap, port, filepath.Join(dir, "offsets.json")))
+	props, port := standaloneConfig(t, bootstrap, jsonValues+"offset.flush.interval.ms=500\n")
 	return startWorker(t, port, "standalone", props)
 }
 

@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -75,16 +73,7 @@ func TestElasticsearchSinkThroughWorker(t *testing.T) {
 	produce(t, bootstrap, topic, carReadings(t, n, 1))
 
 	proxy := newProxy(t, strings.TrimPrefix(es, "http://"))
-	dir := t.TempDir()
-	port := freePort(t)
-	props := writeFile(t, filepath.Join(dir, "worker.properties"), fmt.Sprintf(`bootstrap.servers=%s
-listeners=http://127.0.0.1:%d
-key.converter=org.apache.kafka.connect.storage.StringConverter
-value.converter=org.apache.kafka.connect.json.JsonConverter
-value.converter.schemas.enable=false
-offset.storage.file.filename=%s
-offset.flush.interval.ms=1000
-`, bootstrap, port, filepath.Join(dir, "offsets.json")))
+	props, port := standaloneConfig(t, bootstrap, jsonValues+"offset.flush.interval.ms=1000\n")
 	w := startWorker(t, port, "standalone", props)
 	name := "es-" + topic
 	code, body := sendJSON(t, "POST", w.url+"/connectors", map[string]any{"name": name, "config": map[string]string{

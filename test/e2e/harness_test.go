@@ -76,6 +76,24 @@ type process struct {
 	url  string
 }
 
+// standaloneConfig writes a standalone worker config listening on a free
+// port, with extra properties appended; it returns the path and the port.
+func standaloneConfig(t *testing.T, bootstrap, extra string) (string, int) {
+	t.Helper()
+	dir := t.TempDir()
+	port := freePort(t)
+	path := writeFile(t, filepath.Join(dir, "worker.properties"), fmt.Sprintf("bootstrap.servers=%s\nlisteners=http://127.0.0.1:%d\noffset.storage.file.filename=%s\n%s",
+		bootstrap, port, filepath.Join(dir, "offsets.json"), extra))
+	return path, port
+}
+
+// Converter settings the tests use.
+const (
+	stringConverters = "key.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.storage.StringConverter\n"
+	jsonValues       = "key.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n"
+	byteValues       = "key.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.converters.ByteArrayConverter\n"
+)
+
 func writeFile(t *testing.T, path, content string) string {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {

@@ -44,13 +44,7 @@ func TestMQTTSourceSurvivesSIGKILL(t *testing.T) {
 	id := uniq("kill")
 	topic := "mqtt-" + id
 	dir := t.TempDir()
-	port := freePort(t)
-	workerProps := writeFile(t, filepath.Join(dir, "worker.properties"), fmt.Sprintf(`bootstrap.servers=%s
-listeners=http://127.0.0.1:%d
-key.converter=org.apache.kafka.connect.storage.StringConverter
-value.converter=org.apache.kafka.connect.converters.ByteArrayConverter
-offset.storage.file.filename=%s
-`, bootstrap, port, filepath.Join(dir, "offsets.json")))
+	workerProps, port := standaloneConfig(t, bootstrap, byteValues)
 	conn := writeFile(t, filepath.Join(dir, "mqtt.json"), fmt.Sprintf(`{"name": "cars-%s", "config": {
 		"connector.class": "io.confluent.connect.mqtt.MqttSourceConnector",
 		"mqtt.server.uri": %q, "mqtt.topics": "e2e/%s/#", "kafka.topic": %q,

@@ -24,14 +24,7 @@ func TestStandaloneFileSinkSurvivesSIGKILL(t *testing.T) {
 
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.txt")
-	port := freePort(t)
-	workerProps := writeFile(t, filepath.Join(dir, "worker.properties"), fmt.Sprintf(`bootstrap.servers=%s
-listeners=http://127.0.0.1:%d
-key.converter=org.apache.kafka.connect.storage.StringConverter
-value.converter=org.apache.kafka.connect.storage.StringConverter
-offset.storage.file.filename=%s
-offset.flush.interval.ms=200
-`, bootstrap, port, filepath.Join(dir, "offsets.json")))
+	workerProps, port := standaloneConfig(t, bootstrap, stringConverters+"offset.flush.interval.ms=200\n")
 	conn := writeFile(t, filepath.Join(dir, "sink.json"), fmt.Sprintf(`{"name": %q, "config": {
 		"connector.class": "FileStreamSink", "topics": %q, "file": %q}}`, uniq("file-sink"), topic, out))
 
