@@ -5,7 +5,7 @@ BIN   := bin/tributary
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/tributary-io/tributary/worker.Commit=$(VERSION)
 
-.PHONY: all build test test-unit services-up services-down services-status fmt lint vet clean deps models test-faults
+.PHONY: all build test test-unit services-up services-down services-status fmt lint vet clean deps models test-faults demo docs check-docker
 
 all: build
 
@@ -32,6 +32,18 @@ test-unit:
 # Retrains the shipped anomaly models (seeded; byte-identical output).
 models:
 	PY=$$(bash models/setup_venv.sh) && $$PY models/train.py && $$PY models/make_testdata.py
+
+# The connected-cars scenario end to end (CARS, RATE, DURATION to size it).
+demo: build
+	bash scripts/demo.sh
+
+# Regenerates the plugin reference from the config definitions.
+docs:
+	$(GO) run ./cmd/tributary docs > docs/plugins.md
+
+# Syntax check of docker/ (no Docker engine needed).
+check-docker:
+	bash scripts/check-docker.sh
 
 services-up:
 	bash scripts/services.sh up

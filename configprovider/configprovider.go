@@ -134,8 +134,10 @@ func (r *Resolver) Resolve(config map[string]string) (map[string]string, error) 
 	for _, k := range slices.Sorted(maps.Keys(config)) {
 		for _, ref := range References(config[k]) {
 			if _, ok := r.providers[ref.Provider]; !ok {
-				errs = append(errs, fmt.Errorf("config key %q: %s: unknown config provider %q (configured: %s)",
-					k, ref, ref.Provider, strings.Join(r.Providers(), ", ")))
+				// As Kafka's ConfigTransformer: a reference to a provider that is
+				// not configured stays as written, because plugins use the same
+				// syntax for their own templates (the Elasticsearch sink's
+				// index.name.format=${timestamp:yyyy.MM.dd}).
 				continue
 			}
 			pk := pathKey{ref.Provider, ref.Path}
@@ -164,6 +166,9 @@ func (r *Resolver) Resolve(config map[string]string) (map[string]string, error) 
 		resolved := refPattern.ReplaceAllStringFunc(v, func(m string) string {
 			sm := refPattern.FindStringSubmatch(m)
 			ref := Reference{Provider: sm[1], Path: sm[2], Key: sm[3]}
+			if _, ok := r.providers[ref.Provider]; !ok {
+				return m
+			}
 			pk := pathKey{ref.Provider, ref.Path}
 			if err := fetchErr[pk]; err != nil {
 				keyErrs = append(keyErrs, fmt.Errorf("config key %q: %s: %w", k, ref, err))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"slices"
 	"strconv"
@@ -32,6 +33,7 @@ type Options struct {
 	Metrics  *prometheus.Registry  // nil: no /metrics
 	Levels   *logging.Levels       // nil: /admin/loggers answers 404
 	Resolver worker.ConfigResolver // config provider references in validation; may be nil
+	Pprof    bool                  // serve /debug/pprof/
 	Log      *slog.Logger
 }
 
@@ -56,6 +58,9 @@ func New(opts Options) *Server {
 	e.GET("/health", s.health)
 	if opts.Metrics != nil {
 		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(opts.Metrics, promhttp.HandlerOpts{})))
+	}
+	if opts.Pprof {
+		e.GET("/debug/pprof/*profile", gin.WrapF(servePprof))
 	}
 	e.GET("/connectors", s.listConnectors)
 	e.POST("/connectors", s.createConnector)
@@ -623,4 +628,21 @@ func (s *Server) setLogger(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, s.opts.Levels.Set(c.Param("logger"), lv))
+}
+
+// servePprof serves Go's profiles; the named ones (heap, goroutine, …)
+// go through pprof.Index.
+func servePprof(w http.ResponseWriter, r *http.Request) {
+	switch strings.TrimPrefix(r.URL.Path, "/debug/pprof/") {
+	case "cmdline":
+		pprof.Cmdline(w, r)
+	case "profile":
+		pprof.Profile(w, r)
+	case "symbol":
+		pprof.Symbol(w, r)
+	case "trace":
+		pprof.Trace(w, r)
+	default:
+		pprof.Index(w, r)
+	}
 }

@@ -9,6 +9,7 @@ if [[ -f models/setup_venv.sh ]]; then bash models/setup_venv.sh >/dev/null; fi
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [[ -n $unformatted ]]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
 go vet ./...
+bash scripts/check-docker.sh
 go build -o bin/tributary ./cmd/tributary
 # The fault suite restarts the shared services, so it runs alone, after the rest.
 go test -count=1 -timeout 40m $(go list ./... | grep -v /test/faults)

@@ -22,6 +22,7 @@ const (
 	OffsetFlushTimeoutConfig = "offset.flush.timeout.ms"
 	GracefulShutdownConfig   = "task.shutdown.graceful.timeout.ms"
 	GroupIDConfig            = "group.id"
+	PprofEnableConfig        = "rest.pprof.enable"
 )
 
 const (
@@ -65,6 +66,8 @@ func workerConfigDef() *connect.ConfigDef {
 			Allowed: []string{"http", "https"}, Documentation: "Which listener to advertise."},
 		connect.ConfigKey{Name: "plugin.path", Type: connect.TypeList, Optional: true, Importance: connect.Low,
 			Documentation: "Accepted for compatibility; Tributary's plugins are compiled in."},
+		connect.ConfigKey{Name: PprofEnableConfig, Type: connect.TypeBoolean, Default: false, Importance: connect.Low,
+			Documentation: "Serve Go's pprof profiles under /debug/pprof/ on the REST listener (behind the same authentication)."},
 	)
 }
 

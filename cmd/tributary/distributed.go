@@ -72,7 +72,7 @@ func runDistributed(args []string) int {
 		return 1
 	}
 	srv := rest.New(rest.Options{Herder: h, Registry: connect.Default, Metrics: h.Worker().Metrics.Registry, Levels: levels,
-		Resolver: h.Worker().Resolver(), Log: levels.Named(out, "tributary.rest")})
+		Resolver: h.Worker().Resolver(), Pprof: cfg.Bool(worker.PprofEnableConfig), Log: levels.Named(out, "tributary.rest")})
 	// Security first (CORS, signatures, auth), then forwarding to the leader.
 	return serveWorker(log, lis, sec.Wrap(h.Handler(srv.Handler())), h, nil,
 		"worker_id", workerID, "group", cfg.String(worker.GroupIDConfig))

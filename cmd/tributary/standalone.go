@@ -83,7 +83,7 @@ func runStandalone(args []string) int {
 		return 1
 	}
 	srv := rest.New(rest.Options{Herder: h, Registry: connect.Default, Metrics: h.Worker().Metrics.Registry, Levels: levels,
-		Resolver: h.Worker().Resolver(), Log: levels.Named(out, "tributary.rest")})
+		Resolver: h.Worker().Resolver(), Pprof: cfg.Bool(worker.PprofEnableConfig), Log: levels.Named(out, "tributary.rest")})
 	return serveWorker(log, lis, sec.Wrap(srv.Handler()), h, func(ctx context.Context) error {
 		for _, cf := range connectors {
 			if _, err := h.CreateConnector(ctx, cf.name, cf.config, worker.TargetRunning); err != nil {
