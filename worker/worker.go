@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tributary-io/tributary/connect"
 )
 
@@ -44,8 +45,15 @@ type Worker struct {
 
 // NewWorker returns a worker; id is how statuses name it (host:port).
 func NewWorker(id string, cfg *Config, reg *connect.Registry, offsets OffsetStore, status StatusListener, log *slog.Logger) *Worker {
-	return &Worker{ID: id, cfg: cfg, reg: reg, offsets: offsets, status: status, log: log, Metrics: NewMetrics(),
+	w := &Worker{ID: id, cfg: cfg, reg: reg, offsets: offsets, status: status, log: log, Metrics: NewMetrics(),
 		connectors: map[string]*connectorRunner{}, tasks: map[ConnectorTaskID]*taskHandle{}}
+	w.Metrics.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name("worker", "connector_count"), Help: "Connectors running in this worker."},
+			func() float64 { return float64(len(w.Connectors())) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name("worker", "task_count"), Help: "Tasks running in this worker."},
+			func() float64 { return float64(len(w.Tasks())) }),
+	)
+	return w
 }
 
 // Config returns the worker configuration.
