@@ -48,6 +48,10 @@ type Options struct {
 
 // Herder is the distributed herder: it implements rest.Herder.
 type Herder struct {
+	// Last state this worker reported for what it owns, to re-assert.
+	lastConn map[string]worker.StateInfo
+	lastTask map[worker.ConnectorTaskID]worker.StateInfo
+
 	sign           func(*http.Request) error
 	trustForwarded func(*http.Request) bool
 	transport      *http.Transport
@@ -114,7 +118,8 @@ func New(opts Options) (*Herder, error) {
 	h := &Herder{cfg: cfg, reg: opts.Registry, id: opts.WorkerID, url: opts.URL, log: opts.Log,
 		clientID: opts.URL + "#" + strconv.FormatInt(time.Now().UnixNano(), 36),
 		v:        newView(), catchingUp: true, needTasks: map[string]bool{}, owned: map[string]bool{},
-		ownedTasks: map[worker.ConnectorTaskID]bool{}, wake: make(chan struct{}, 1), leaderWake: make(chan struct{}, 1),
+		ownedTasks: map[worker.ConnectorTaskID]bool{}, lastConn: map[string]worker.StateInfo{},
+		lastTask: map[worker.ConnectorTaskID]worker.StateInfo{}, wake: make(chan struct{}, 1), leaderWake: make(chan struct{}, 1),
 		deliveries: make(chan kafka.Event, 1024), drained: make(chan struct{}),
 		runConns: map[string]*runConn{}, runTasks: map[worker.ConnectorTaskID]*runTask{},
 		waiting: map[worker.ConnectorTaskID]time.Time{}, missingSince: map[string]time.Time{}}
@@ -296,6 +301,9 @@ func (h *Herder) applyConfig(key, value []byte) {
 func (h *Herder) ConnectorState(name string, s worker.StateInfo) {
 	h.mu.Lock()
 	ok := h.owned[name]
+	if ok {
+		h.lastConn[name] = s
+	}
 	h.mu.Unlock()
 	if ok {
 		h.writeStatus(statusConnPrefix+name, s)
@@ -305,6 +313,9 @@ func (h *Herder) ConnectorState(name string, s worker.StateInfo) {
 func (h *Herder) TaskState(id worker.ConnectorTaskID, s worker.StateInfo) {
 	h.mu.Lock()
 	ok := h.ownedTasks[id]
+	if ok {
+		h.lastTask[id] = s
+	}
 	h.mu.Unlock()
 	if ok {
 		h.writeStatus(taskKey(statusTaskPrefix, id), s)
@@ -450,6 +461,45 @@ func (h *Herder) reconcile(ctx context.Context) {
 	h.serveRestarts(restarts, desiredConns, needTasks)
 	h.publishTaskConfigs(ctx, needTasks)
 	h.startTasks(desiredTasks)
+	h.reassertStatuses()
+}
+
+// reassertStatuses writes again the last state of work this worker still
+// runs whose status reads UNASSIGNED: the leader marks work of a member it
+// briefly missed as lost, and when the work comes back here it is never
+// restarted, so nothing else would correct the status.
+func (h *Herder) reassertStatuses() {
+	type fix struct {
+		key string
+		st  worker.StateInfo
+	}
+	var fixes []fix
+	// runConns and runTasks belong to the reconcile goroutine (the caller).
+	for name := range h.runConns {
+		if st, ok := h.statuses.connector(name); ok && st.State == worker.StateUnassigned {
+			h.mu.Lock()
+			last, known := h.lastConn[name]
+			mine := h.owned[name]
+			h.mu.Unlock()
+			if mine && known && last.State != worker.StateUnassigned {
+				fixes = append(fixes, fix{statusConnPrefix + name, last})
+			}
+		}
+	}
+	for id := range h.runTasks {
+		if st, ok := h.statuses.task(id); ok && st.State == worker.StateUnassigned {
+			h.mu.Lock()
+			last, known := h.lastTask[id]
+			mine := h.ownedTasks[id]
+			h.mu.Unlock()
+			if mine && known && last.State != worker.StateUnassigned {
+				fixes = append(fixes, fix{taskKey(statusTaskPrefix, id), last})
+			}
+		}
+	}
+	for _, f := range fixes {
+		h.writeStatus(f.key, f.st)
+	}
 }
 
 func (h *Herder) startConnector(name string, d connSpec, needTasks map[string]bool) {

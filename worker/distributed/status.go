@@ -40,7 +40,7 @@ func (s *statusView) apply(key, value []byte) {
 		if json.Unmarshal(value, &v) != nil {
 			return
 		}
-		if old, ok := s.conns[name]; ok && v.Generation < old.Generation {
+		if old, ok := s.conns[name]; ok && stale(old, v) {
 			return
 		}
 		s.conns[name] = v
@@ -59,7 +59,7 @@ func (s *statusView) apply(key, value []byte) {
 		if json.Unmarshal(value, &v) != nil {
 			return
 		}
-		if old, ok := s.tasks[id]; ok && v.Generation < old.Generation {
+		if old, ok := s.tasks[id]; ok && stale(old, v) {
 			return
 		}
 		s.tasks[id] = v
@@ -133,4 +133,15 @@ func (s *statusView) statusKeys(connector string) []string {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// stale reports whether v must not replace old: it is from an older
+// generation, or it is another worker's release (UNASSIGNED) of the same
+// generation arriving after the new owner already reported — the two are
+// written concurrently when work moves, and log order must not decide.
+func stale(old, v statusValue) bool {
+	if v.Generation != old.Generation {
+		return v.Generation < old.Generation
+	}
+	return v.State == worker.StateUnassigned && old.State != worker.StateUnassigned && old.WorkerID != v.WorkerID
 }
