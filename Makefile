@@ -5,7 +5,7 @@ BIN   := bin/tributary
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/tributary-io/tributary/worker.Commit=$(VERSION)
 
-.PHONY: all build test test-unit services-up services-down services-status fmt lint vet clean deps models test-faults demo docs check-docker
+.PHONY: all build test test-unit services-up services-down services-status fmt lint vet clean deps models test-faults demo docs check-docker bench
 
 all: build
 
@@ -36,6 +36,11 @@ models:
 # The connected-cars scenario end to end (CARS, RATE, DURATION to size it).
 demo: build
 	bash scripts/demo.sh
+
+# The benchmark suite: each figure beside its limit, measured in the same run;
+# results in bench/results/ and the table in bench/README.md.
+bench: build
+	bash scripts/bench.sh
 
 # Regenerates the plugin reference from the config definitions.
 docs:
