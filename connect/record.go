@@ -83,6 +83,12 @@ type Record struct {
 	OriginalTopic     string
 	OriginalPartition int32
 	OriginalOffset    int64
+
+	// OriginalKeyBytes and OriginalValueBytes are a sink record's bytes as
+	// read from Kafka, before conversion; the runtime dead-letters these, as
+	// Kafka Connect does, so a record reported by a sink can be replayed as is.
+	OriginalKeyBytes   []byte
+	OriginalValueBytes []byte
 }
 
 // Clone returns a shallow copy whose header slice and source maps may be

@@ -133,7 +133,8 @@ func (c *sinkTaskContext) RequestCommit() { c.r.commitRequest.Store(true) }
 func (c *sinkTaskContext) ErrantRecordReporter() connect.ErrantRecordReporter { return c.r }
 
 // Report sends a record the task could not deliver through error handling.
-// The DLQ gets the record re-encoded with the connector's converters; the
+// The DLQ gets the bytes the record was read as (re-encoded with the
+// connector's converters only for a record built by the task itself); the
 // context headers name where it was read from.
 func (r *sinkRunner) Report(ctx context.Context, rec *connect.Record, err error) error {
 	origin := rec.Origin()
@@ -142,8 +143,13 @@ func (r *sinkRunner) Report(ctx context.Context, rec *connect.Record, err error)
 	if rec.OriginalTopic != "" {
 		f.Offset = rec.OriginalOffset
 	}
-	f.Key, _ = r.conv.key.FromConnect(rec.Topic, rec.KeySchema, rec.Key)
-	f.Value, _ = r.conv.value.FromConnect(rec.Topic, rec.ValueSchema, rec.Value)
+	f.Key, f.Value = rec.OriginalKeyBytes, rec.OriginalValueBytes
+	if f.Key == nil && rec.Key != nil {
+		f.Key, _ = r.conv.key.FromConnect(rec.Topic, rec.KeySchema, rec.Key)
+	}
+	if f.Value == nil && rec.Value != nil {
+		f.Value, _ = r.conv.value.FromConnect(rec.Topic, rec.ValueSchema, rec.Value)
+	}
 	if herr := r.errh.Handle(ctx, f); herr != nil {
 		r.setFatal(herr)
 		return herr
@@ -567,7 +573,8 @@ func (r *sinkRunner) failure(stage Stage, class string, err error, m *kafka.Mess
 func (r *sinkRunner) toRecord(ctx context.Context, m *kafka.Message) (*connect.Record, error) {
 	topic := *m.TopicPartition.Topic
 	rec := &connect.Record{Topic: topic, Partition: m.TopicPartition.Partition, Offset: int64(m.TopicPartition.Offset),
-		Timestamp: m.Timestamp, OriginalTopic: topic, OriginalPartition: m.TopicPartition.Partition, OriginalOffset: int64(m.TopicPartition.Offset)}
+		Timestamp: m.Timestamp, OriginalTopic: topic, OriginalPartition: m.TopicPartition.Partition, OriginalOffset: int64(m.TopicPartition.Offset),
+		OriginalKeyBytes: m.Key, OriginalValueBytes: m.Value}
 	var err error
 	var stage Stage
 	var class string

@@ -129,7 +129,7 @@ var idPattern = regexp.MustCompile(`(?:good|bad)-\d+`)
 
 func malformed(i int64) []byte {
 	id := fmt.Sprintf("bad-%d", i)
-	switch i % 5 {
+	switch (i / 100) % 5 { // every 100th message is malformed, in turn each kind
 	case 0: // invalid JSON
 		return []byte(fmt.Sprintf(`{"id": %q, "speed": `, id))
 	case 1: // wrong types for the index template's numeric fields
@@ -320,7 +320,7 @@ offset.flush.interval.ms=1000
 	source := write("source.json", fmt.Sprintf(`{"name": "faults-src-%[1]s", "config": {
   "connector.class": "MqttSource", "mqtt.server.uri": %[2]q, "mqtt.topics": "faults/%[1]s/#", "kafka.topic": %[3]q,
   "mqtt.qos": "1", "mqtt.clean.session.enabled": "false", "mqtt.payload.format": "bytes",
-  "mqtt.key.source": "field", "mqtt.key.field": "id", "mqtt.payload.invalid.behavior": "pass",
+  "mqtt.key.source": "field", "mqtt.key.field": "id", "mqtt.payload.invalid.behavior": "bytes",
   "value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
   "errors.tolerance": "all", "errors.deadletterqueue.topic.name": %[4]q, "errors.deadletterqueue.topic.replication.factor": "1",
   "errors.deadletterqueue.context.headers.enable": "true"}}`, id, broker, topic, srcDLQ))
