@@ -43,6 +43,7 @@ type Metrics struct {
 	Rebalancing       prometheus.Gauge
 	RebalanceTime     prometheus.Histogram
 	Epoch             prometheus.Gauge
+	Leader            *prometheus.GaugeVec
 	ConnectorStatus   *prometheus.GaugeVec
 	TaskStatus        *prometheus.GaugeVec
 	TaskHealthProblem *prometheus.GaugeVec
@@ -89,6 +90,7 @@ func NewMetrics() *Metrics {
 		Rebalancing:   f.gauge("rebalance", "rebalancing", "1 while a rebalance is in progress."),
 		RebalanceTime: f.histogram("rebalance", "rebalance_time_seconds", "Duration of rebalances.", prometheus.ExponentialBuckets(0.01, 2, 14)),
 		Epoch:         f.gauge("rebalance", "epoch", "Assignment epoch this worker applied."),
+		Leader:        f.gaugeVec("rebalance", "leader_info", "1 for the URL of the cluster's current leader (Kafka Connect's leader-name).", []string{"leader"}),
 		ConnectorStatus: f.gaugeVec("connector", "status", "1 for the connector's current state.",
 			[]string{"connector", "state"}),
 		TaskStatus:        f.gaugeVec("connector_task", "status", "1 for the task's current state.", []string{"connector", "task", "state"}),

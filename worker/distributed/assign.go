@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/tributary-io/tributary/worker"
 )
@@ -152,8 +153,19 @@ func balance[T comparable](items []T, prevOwner map[T]string, active []string, h
 }
 
 // sameAssignment compares two assignments' contents.
+// sameAssignment compares as sets: the order of a worker's items means
+// nothing, and an order-sensitive comparison made the leader republish an
+// unchanged assignment — which, being a config-topic change, made it
+// recompute and publish again, every few hundred milliseconds.
 func sameAssignment(a, b map[string]WorkerAssignment) bool {
 	return maps.EqualFunc(a, b, func(x, y WorkerAssignment) bool {
-		return slices.Equal(x.Connectors, y.Connectors) && slices.Equal(x.Tasks, y.Tasks)
+		return sameSet(x.Connectors, y.Connectors, strings.Compare) && sameSet(x.Tasks, y.Tasks, taskLess)
 	})
+}
+
+func sameSet[T comparable](x, y []T, cmp func(a, b T) int) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	return slices.Equal(slices.SortedFunc(slices.Values(x), cmp), slices.SortedFunc(slices.Values(y), cmp))
 }

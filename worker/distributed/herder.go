@@ -394,8 +394,21 @@ func (h *Herder) reconcile(ctx context.Context) {
 	h.needTasks = map[string]bool{}
 	exists := func(id worker.ConnectorTaskID) bool { return h.v.taskExists(id) }
 	h.mu.Unlock()
-	if epoch > h.epoch.Load() {
+	rebalance := epoch > h.epoch.Load()
+	if rebalance {
 		h.epoch.Store(epoch)
+		h.w.Metrics.Rebalancing.Set(1)
+		start := time.Now()
+		defer func() {
+			h.w.Metrics.Rebalancing.Set(0)
+			h.w.Metrics.Rebalances.Inc()
+			h.w.Metrics.RebalanceTime.Observe(time.Since(start).Seconds())
+			h.w.Metrics.Epoch.Set(float64(epoch))
+			if base, _, known := h.leader(); known {
+				h.w.Metrics.Leader.Reset()
+				h.w.Metrics.Leader.WithLabelValues(base).Set(1)
+			}
+		}()
 	}
 
 	// Stop what is no longer ours (or changed), all at once.

@@ -31,3 +31,16 @@ func TestStaleStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestSameAssignmentIgnoresOrder(t *testing.T) {
+	t1, t2 := worker.ConnectorTaskID{Connector: "c", Task: 1}, worker.ConnectorTaskID{Connector: "c", Task: 2}
+	a := map[string]WorkerAssignment{"w": {Connectors: []string{"x", "y"}, Tasks: []worker.ConnectorTaskID{t1, t2}}}
+	b := map[string]WorkerAssignment{"w": {Connectors: []string{"y", "x"}, Tasks: []worker.ConnectorTaskID{t2, t1}}}
+	if !sameAssignment(a, b) {
+		t.Fatal("the same items in another order must count as the same assignment")
+	}
+	c := map[string]WorkerAssignment{"w": {Connectors: []string{"x", "y"}, Tasks: []worker.ConnectorTaskID{t1}}}
+	if sameAssignment(a, c) {
+		t.Fatal("a missing task must count as a change")
+	}
+}
