@@ -20,7 +20,7 @@ var commands = map[string]command{}
 // defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT says
 // otherwise: without one, the heap grows to twice the live data (GOGC=100),
 // which under a fast sink is most of a worker's resident memory.
-const defaultMemoryLimit = 100 << 20
+const defaultMemoryLimit = 80 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
