@@ -259,7 +259,13 @@ func (r *sourceRunner) loop(ctx context.Context) error {
 
 // process transforms, converts and produces one polled batch.
 func (r *sourceRunner) process(ctx context.Context, recs []*connect.Record) error {
-	results := r.chain.ApplyBatch(cloneAll(recs))
+	in := recs
+	if r.chain.Len() > 0 {
+		// Transforms get copies: the task's own records stay as polled for
+		// CommitRecord, even if a transform breaks the no-mutation rule.
+		in = cloneAll(recs)
+	}
+	results := r.chain.ApplyBatch(in)
 	for i, res := range results {
 		orig := recs[i]
 		if err := r.acquire(ctx); err != nil {
