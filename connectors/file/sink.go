@@ -5,6 +5,7 @@ package file
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -78,6 +79,9 @@ func (t *Task) Start(ctx context.Context, cfg connect.Config, tc connect.SinkTas
 	t.name = cfg.String(File)
 	out := stdout
 	if t.name != "" {
+		if err := dropPartialLine(t.name); err != nil {
+			return err
+		}
 		f, err := os.OpenFile(t.name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
 			return fmt.Errorf("opening %s for appending: %w", t.name, err)
@@ -205,3 +209,47 @@ var (
 	_ connect.SinkConnector = (*Connector)(nil)
 	_ connect.SinkTask      = (*Task)(nil)
 )
+
+// dropPartialLine cuts a line a crash left half-written at the end of the
+// file. Its record was never committed (offsets are committed only after a
+// flush and fsync of whole lines), so it is delivered again; without the cut
+// it would be glued to the first line written after the restart.
+func dropPartialLine(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", path, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || info.Size() == 0 || !info.Mode().IsRegular() {
+		return nil
+	}
+	const chunk = 64 << 10
+	end := info.Size()
+	for pos := end; pos > 0; {
+		start := max(pos-chunk, 0)
+		buf := make([]byte, pos-start)
+		if _, err := f.ReadAt(buf, start); err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			cut := start + int64(i) + 1
+			if cut == end {
+				return nil // ends with a whole line
+			}
+			return truncate(f, path, cut)
+		}
+		pos = start
+	}
+	return truncate(f, path, 0) // a single partial line
+}
+
+func truncate(f *os.File, path string, size int64) error {
+	if err := f.Truncate(size); err != nil {
+		return fmt.Errorf("dropping a partial last line of %s: %w", path, err)
+	}
+	return f.Sync()
+}

@@ -172,3 +172,28 @@ func TestOneTaskOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestPartialLastLineIsDropped(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"a\nb\npart", "a\nb\n"},
+		{"a\nb\n", "a\nb\n"},
+		{"only-partial", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		p := filepath.Join(t.TempDir(), "out.txt")
+		if err := os.WriteFile(p, []byte(tt.in), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := dropPartialLine(p); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(p)
+		if string(got) != tt.want {
+			t.Errorf("%q → %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if err := dropPartialLine(filepath.Join(t.TempDir(), "absent")); err != nil {
+		t.Fatalf("missing file: %v", err)
+	}
+}

@@ -113,7 +113,11 @@ func startWorkerWith(t *testing.T, client *http.Client, base string, args ...str
 	cmd := exec.Command(binary(t), args...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
-	cmd.Env = append(os.Environ(), "TRIBUTARY_LOG_LEVEL=INFO")
+	level := os.Getenv("TRIBUTARY_E2E_LOG_LEVEL") // DEBUG to see more when a test fails
+	if level == "" {
+		level = "INFO"
+	}
+	cmd.Env = append(os.Environ(), "TRIBUTARY_LOG_LEVEL="+level)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

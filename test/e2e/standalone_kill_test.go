@@ -25,8 +25,9 @@ func TestStandaloneFileSinkSurvivesSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.txt")
 	workerProps, port := standaloneConfig(t, bootstrap, stringConverters+"offset.flush.interval.ms=200\n")
+	name := uniq("file-sink")
 	conn := writeFile(t, filepath.Join(dir, "sink.json"), fmt.Sprintf(`{"name": %q, "config": {
-		"connector.class": "FileStreamSink", "topics": %q, "file": %q}}`, uniq("file-sink"), topic, out))
+		"connector.class": "FileStreamSink", "topics": %q, "file": %q}}`, name, topic, out))
 
 	w := startWorker(t, port, "standalone", workerProps, conn)
 	waitUntil(t, "the sink to be mid-stream", 60*time.Second, func() bool { return len(lines(t, out)) >= 2000 })
@@ -34,14 +35,30 @@ func TestStandaloneFileSinkSurvivesSIGKILL(t *testing.T) {
 	before := len(lines(t, out))
 	t.Logf("killed the worker with %d of %d lines written", before, n)
 
-	startWorker(t, port, "standalone", workerProps, conn)
-	waitUntil(t, "every record in the file", 120*time.Second, func() bool {
+	w2 := startWorker(t, port, "standalone", workerProps, conn)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
 		seen := map[string]bool{}
 		for _, l := range lines(t, out) {
 			seen[l] = true
 		}
-		return len(seen) == n
-	})
+		if len(seen) == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			var missing []string
+			for _, v := range values {
+				if !seen[v] && len(missing) < 10 {
+					missing = append(missing, v)
+				}
+			}
+			_, offs := sendJSON(t, "GET", w2.url+"/connectors/"+name+"/offsets", nil)
+			_, st := sendJSON(t, "GET", w2.url+"/connectors/"+name+"/status", nil)
+			t.Fatalf("after 60 s: %d distinct of %d (%d lines); first missing %v; offsets %s; status %s",
+				len(seen), n, len(lines(t, out)), missing, offs, st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	got := lines(t, out)
 	seen := map[string]int{}
 	for _, l := range got {
