@@ -204,15 +204,11 @@ func (r *sinkRunner) start(ctx context.Context) error {
 		// default) instead of librdkafka's 45 s.
 		"session.timeout.ms":    10000,
 		"heartbeat.interval.ms": 3000,
-		// Static membership: a task restarted after a crash (or moved to
-		// another worker) takes its predecessor's place at once, instead of
-		// the group waiting out the dead member's session or, when it died
-		// mid-rebalance, its whole rebalance timeout; a zombie copy of the
-		// task is fenced. Partitions of a task removed by scaling down wait
-		// one session timeout (static members do not leave on close).
-		"group.instance.id": fmt.Sprintf("connect-%s-%d", r.id.Connector, r.id.Task),
-		// librdkafka's rebalance timeout (default 300 s); the loop polls
-		// while put retries, so 60 s is ample.
+		// librdkafka's rebalance timeout (default 300 s): a member that dies
+		// in the middle of a rebalance holds the group for this long. The
+		// loop polls while put retries, so 60 s is ample. (Static membership
+		// would avoid the wait but a stopped static member stays in the
+		// group, so its offsets could not be reset while STOPPED.)
 		"max.poll.interval.ms": 60000,
 	}
 	for k := range base {
